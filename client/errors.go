@@ -39,10 +39,25 @@ var (
 	ErrServer = errors.New("server error")
 	// ErrOperationFailed: an asynchronous operation ended with a status other than success.
 	ErrOperationFailed = errors.New("operation failed")
-	// ErrTruncated: a body was shorter than announced (download) or sent (upload).
+	// ErrTruncated: a transfer did not carry exactly the announced bytes: a download that
+	// could not be completed, or an upload source shorter or longer than its size.
 	ErrTruncated = errors.New("truncated transfer")
 	// ErrInsecureOrigin: a plain http:// origin whose host is not loopback.
 	ErrInsecureOrigin = errors.New("insecure origin")
+)
+
+// Sentinels of this client's own checks (no HTTP status behind them).
+var (
+	// ErrNotDir: List or Walk of a path that is a file.
+	ErrNotDir = errors.New("not a folder")
+	// ErrOperationTimeout: an asynchronous operation was still in progress after
+	// OperationTimeout. It may still finish on the server.
+	ErrOperationTimeout = errors.New("operation still in progress")
+	// ErrUploadMismatch: after an upload the server lists a size or hash other than what
+	// was sent.
+	ErrUploadMismatch = errors.New("uploaded file differs from what was sent")
+	// ErrClosed: a call made after Close.
+	ErrClosed = errors.New("client closed")
 )
 
 // Error is one non-2xx answer of the Disk API or of a transfer host.
