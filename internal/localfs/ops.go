@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -121,6 +122,10 @@ func (f *FS) Open(rel string) (io.ReadCloser, error) {
 
 const hashBuf = 256 << 10
 
+// hashBufs recycles read buffers: a first sync hashes every file, and a fresh 256 KiB
+// buffer per small file made hashing the largest allocator of the whole pass.
+var hashBufs = stdsync.Pool{New: func() any { b := make([]byte, hashBuf); return &b }}
+
 // Hash reads the file and returns its md5 (lowercase hex) and the entry seen before
 // reading. If size, mtime or inode differ afterwards, by the open descriptor or by the
 // path, the file changed while it was read: yasync.ErrLocalChanged. ctx is checked between
@@ -141,7 +146,9 @@ func (f *FS) Hash(ctx context.Context, rel string) (string, yasync.LocalEntry, e
 	}
 	defer fh.Close()
 	h := md5.New()
-	buf := make([]byte, hashBuf)
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	buf := *bp
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", yasync.LocalEntry{}, err
