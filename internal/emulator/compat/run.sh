@@ -9,6 +9,10 @@
 #   RCLONE_BINS   rclone binaries to test, space-separated (default: "rclone")
 #   MANY          files in the paging folder; rclone lists 1000 per page (default: 1050)
 #   FAULT_RATE    if set (e.g. 0.05), also run rclone copy+check against -fault-rate FAULT_RATE
+#   RCLONE_FSTESTS  an rclone version (e.g. v1.75.1): also run that rclone's own integration
+#                 suites from the Go module proxy
+#   RCLONE_FSTESTS_PKGS  which of them (default: "backend/yandex fs/operations fs/sync"; rclone's
+#                 test_all also runs "cmd/bisync vfs": about 20 more minutes, mostly bisync)
 #   SKIP_NODE     if set, skip the ya-disk npm package
 #   KEEP          if set, keep the work directory (logs of every step) instead of deleting it
 #
@@ -146,14 +150,15 @@ echo "127.0.0.1 $NAMES $HOSTS_MARK" >>/etc/hosts
 
 # --- result helpers ---------------------------------------------------------------------------
 
-# check CLIENT VERSION OPERATION SCRIPT runs SCRIPT with bash; its exit status decides PASS or
-# FAIL and its last output line becomes the detail. The full output stays in logs/.
+# check CLIENT VERSION OPERATION SCRIPT runs SCRIPT with bash -o pipefail; its exit status
+# decides PASS or FAIL and its last output line becomes the detail. The full output stays in
+# logs/. Scripts use grep without -q after a pipe: an early exit would make the writer fail.
 n=0
 check() {
 	local client=$1 version=$2 op=$3 script=$4 log detail
 	n=$((n + 1))
 	log=$work/logs/$(printf '%03d' $n).log
-	if bash -c "$script" >"$log" 2>&1; then
+	if bash -o pipefail -c "$script" >"$log" 2>&1; then
 		detail=$(grep -v '^\s*$' "$log" | tail -n1 | cut -c1-160)
 		printf 'PASS\t%s\t%s\t%s\t%s\n' "$client" "$version" "$op" "$detail" >>"$results"
 	else
@@ -200,8 +205,8 @@ rclone_suite() {
 	export R="$bin --config $work/rclone-$ver.conf --ca-cert $ca --retries 1 --low-level-retries 5"
 	export D="emu:rclone-$ver" V=$ver
 	local c=rclone
-	check $c "$ver" "about (quota)" '$R about emu: | tee /dev/stderr | grep -q "^Total:"'
-	check $c "$ver" "mkdir" '$R mkdir $D/empty && $R lsf $D | grep -qx "empty/" && echo created'
+	check $c "$ver" "about (quota)" '$R about emu: | tee /dev/stderr | grep "^Total:"'
+	check $c "$ver" "mkdir" '$R mkdir $D/empty && $R lsf $D | grep -x "empty/" && echo created'
 	check $c "$ver" "upload tree (56 files: 5 MiB, empty, unicode, + & # % ?)" '$R copy $work/local/tree $D/tree && echo ok'
 	check $c "$ver" "lsjson folder" \
 		'got=$($R lsjson $D/tree | grep -c "\"Path\""); want=$(ls -A $local_tree | wc -l); echo "entries $got want $want"; [ "$got" = "$want" ]'
@@ -215,30 +220,34 @@ rclone_suite() {
 	check $c "$ver" "download tree, diff -r" 'rm -rf $work/down-$V && $R copy $D/tree $work/down-$V && diff -r $local_tree $work/down-$V && echo identical'
 	check $c "$ver" "ranged read (cat --offset --count)" \
 		'a=$($R cat --offset 1000 --count 100 $D/tree/big.bin | md5sum); b=$(tail -c +1001 $local_tree/big.bin | head -c 100 | md5sum); echo "$a"; [ "$a" = "$b" ]'
-	check $c "$ver" "modtime kept (custom_properties)" '$R lsl $D/tree/f01.txt | tee /dev/stderr | grep -q "2020-01-02 03:04:05"'
+	check $c "$ver" "modtime kept (custom_properties)" '$R lsl $D/tree/f01.txt | tee /dev/stderr | grep "2020-01-02 03:04:05"'
 	check $c "$ver" "upload over existing file" \
 		'$R copyto $work/local/changed.txt $D/tree/f05.txt && cmp <($R cat $D/tree/f05.txt) $work/local/changed.txt && echo replaced'
 	check $c "$ver" "touch (set modtime via PATCH)" \
-		'$R touch -t 2021-05-06T07:08:09 $D/tree/f06.txt && $R lsl $D/tree/f06.txt | tee /dev/stderr | grep -q "2021-05-06 07:08:09"'
+		'$R touch -t 2021-05-06T07:08:09 $D/tree/f06.txt && $R lsl $D/tree/f06.txt | tee /dev/stderr | grep "2021-05-06 07:08:09"'
 	check $c "$ver" "rename file (server-side move)" \
-		'$R moveto -v $D/tree/f02.txt $D/tree/f02-renamed.txt 2>&1 | grep -q "Moved (server-side)" && l=$($R lsf $D/tree) && grep -qx f02-renamed.txt <<<"$l" && ! grep -qx f02.txt <<<"$l" && echo moved'
+		'$R moveto -v $D/tree/f02.txt $D/tree/f02-renamed.txt 2>&1 | grep "Moved (server-side)" && l=$($R lsf $D/tree) && grep -qx f02-renamed.txt <<<"$l" && ! grep -qx f02.txt <<<"$l" && echo moved'
 	check $c "$ver" "copy file (server-side copy)" \
-		'$R copyto -v $D/tree/f03.txt $D/tree/f03-copy.txt 2>&1 | grep -q "server-side copy" && cmp <($R cat $D/tree/f03-copy.txt) $local_tree/f03.txt && echo copied'
+		'$R copyto -v $D/tree/f03.txt $D/tree/f03-copy.txt 2>&1 | grep "server-side copy" && cmp <($R cat $D/tree/f03-copy.txt) $local_tree/f03.txt && echo copied'
 	check $c "$ver" "move non-empty folder (server-side DirMove, 202)" \
-		'$R move -vv $D/tree/sub $D/moved-sub 2>&1 | grep -q "server-side directory move" && got=$($R lsf $D/moved-sub | wc -l) && echo "moved $got files" && [ "$got" = 23 ] && ! $R lsf $D/tree | grep -qx "sub/"'
+		'$R move -vv $D/tree/sub $D/moved-sub 2>&1 | grep "server-side directory move" && got=$($R lsf $D/moved-sub | wc -l) && echo "moved $got files" && [ "$got" = 23 ] && ! $R lsf $D/tree | grep -x "sub/"'
 	check $c "$ver" "copy folder (server-side copies)" \
-		'$R copy -v $D/tree/d1 $D/d1-copy 2>&1 | grep -q "server-side copy" && cmp <($R cat $D/d1-copy/x.txt) $local_tree/d1/x.txt && echo copied'
-	check $c "$ver" "delete file" '$R deletefile $D/tree/f04.txt && ! $R lsf $D/tree | grep -qx f04.txt && echo deleted'
-	check $c "$ver" "purge non-empty folder (202)" '$R purge $D/moved-sub && ! $R lsf $D | grep -qx "moved-sub/" && echo purged'
-	check $c "$ver" "rmdir empty folder" '$R rmdir $D/empty && ! $R lsf $D | grep -qx "empty/" && echo removed'
+		'$R copy -v $D/tree/d1 $D/d1-copy 2>&1 | grep "server-side copy" && cmp <($R cat $D/d1-copy/x.txt) $local_tree/d1/x.txt && echo copied'
+	check $c "$ver" "delete file" '$R deletefile $D/tree/f04.txt && ! $R lsf $D/tree | grep -x f04.txt && echo deleted'
+	check $c "$ver" "delete file permanently (--yandex-hard-delete)" \
+		'trash() { curl -s --cacert $ca -H "Authorization: OAuth $TOKEN" "https://cloud-api.yandex.com/v1/disk/trash/resources?path=trash:/&fields=_embedded.total"; }
+		a=$(trash) && $R --yandex-hard-delete deletefile $D/tree/f08.txt && b=$(trash) && ! $R lsf $D/tree | grep -x f08.txt && echo "trash before $a after $b" && [ "$a" = "$b" ]'
+	check $c "$ver" "purge non-empty folder (202)" '$R purge $D/moved-sub && ! $R lsf $D | grep -x "moved-sub/" && echo purged'
+	check $c "$ver" "rmdir empty folder" '$R rmdir $D/empty && ! $R lsf $D | grep -x "empty/" && echo removed'
 	check $c "$ver" "sync with a local deletion, then check" \
 		'rm -rf $work/sync-$V && cp -a $local_tree $work/sync-$V && rm -rf $work/sync-$V/f07.txt $work/sync-$V/sub && cp $work/local/changed.txt $work/sync-$V/f05.txt && mv $work/sync-$V/f02.txt $work/sync-$V/f02-renamed.txt && rm $work/sync-$V/f04.txt && $R sync $work/sync-$V $D/tree && $R check $work/sync-$V $D/tree 2>&1 | tail -n2'
 	check $c "$ver" "cleanup (empty trash)" \
 		'$R cleanup emu: && t=$(curl -s --cacert $ca -H "Authorization: OAuth $TOKEN" "https://cloud-api.yandex.com/v1/disk/trash/resources?path=trash:/&fields=_embedded.total") && echo "$t" && [ "$t" = "{\"_embedded\":{\"total\":0}}" ]'
-	check $c "$ver" "purge test root" '$R purge $D && ! $R lsf emu: | grep -qx "rclone-$V/" && echo purged'
+	check $c "$ver" "purge test root" '$R purge $D && ! $R lsf emu: | grep -x "rclone-$V/" && echo purged'
 	# An expired access token in the config makes rclone refresh it at oauth.yandex.com/token
-	# (golang.org/x/oauth2 with rclone's own client id) before its first API call.
-	check $c "$ver" "OAuth refresh of an expired token" '
+	# (golang.org/x/oauth2) before its first API call. The refresh token is bound to the
+	# client that got it, so the config names that client.
+	check $c "$ver" "OAuth refresh of an expired token, then the same command goes on" '
 		set -e
 		o=https://oauth.yandex.com
 		dc=$(curl -sf --cacert $ca -d "client_id=compat-client&device_id=compat-device-$V" $o/device/code | python3 -c "import json,sys; print(json.load(sys.stdin)[\"device_code\"])")
@@ -247,11 +256,15 @@ rclone_suite() {
 			grep -q access_token <<<"$tok" && break
 		done
 		refresh=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])[\"refresh_token\"])" "$tok")
-		printf "[emu]\ntype = yandex\ntoken = {\"access_token\":\"stale\",\"token_type\":\"OAuth\",\"refresh_token\":\"%s\",\"expiry\":\"2001-01-01T00:00:00Z\"}\n" "$refresh" >$work/rclone-$V-oauth.conf
-		${R/rclone-$V.conf/rclone-$V-oauth.conf} about emu: | grep "^Total:"
-		grep -q "\"access_token\":\"stale\"" $work/rclone-$V-oauth.conf && { echo "rclone did not store a new access token"; exit 1; }
-		rot=rotated; grep -q "\"refresh_token\":\"$refresh\"" $work/rclone-$V-oauth.conf && rot="not rotated"
-		echo "new token stored, refresh token $rot, $(grep -o "\"expiry\":\"[^\"]*\"" $work/rclone-$V-oauth.conf)"'
+		printf "[emu]\ntype = yandex\nclient_id = compat-client\nclient_secret = s\ntoken = {\"access_token\":\"stale\",\"token_type\":\"OAuth\",\"refresh_token\":\"%s\",\"expiry\":\"2001-01-01T00:00:00Z\"}\n" "$refresh" >$work/rclone-$V-oauth.conf
+		set +e
+		${R/rclone-$V.conf/rclone-$V-oauth.conf} about emu: 2>&1 | grep -E "^Total:|Failed"
+		st=${PIPESTATUS[0]}
+		grep -q "\"access_token\":\"stale\"" $work/rclone-$V-oauth.conf && echo "no new access token stored"
+		echo "stored $(grep -o "\"token_type\":\"[^\"]*\"" $work/rclone-$V-oauth.conf); about exit $st"
+		exit $st'
+	check $c "$ver" "next command with the refreshed token" \
+		'${R/rclone-$V.conf/rclone-$V-oauth.conf} about emu: 2>&1 | grep -E "^Total:|Failed"; st=${PIPESTATUS[0]}; echo "stored $(grep -o "\"token_type\":\"[^\"]*\"" $work/rclone-$V-oauth.conf); about exit $st"; exit $st'
 }
 
 start_lab main -auto-approve
@@ -503,6 +516,36 @@ EOF
 	else
 		printf 'FAIL\tya-disk\t4.0.1\tnpm install\tsee logs/npm.log\n' >>"$results"
 	fi
+fi
+
+# --- rclone's own integration suites ---------------------------------------------------------
+
+# rclone's test_all runs these packages against the real service with -remote TestYandex: and
+# ignores none of their tests for Yandex (fstest/test_all/config.yaml), so each failure here is
+# a difference between the emulator and the service.
+if [ -n "${RCLONE_FSTESTS:-}" ]; then
+	src=$(cd "$work" && GOFLAGS= go mod download -json "github.com/rclone/rclone@$RCLONE_FSTESTS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') ||
+		die "go mod download github.com/rclone/rclone@$RCLONE_FSTESTS failed"
+	cp -r "$src" "$work/rclone-src" && chmod -R u+w "$work/rclone-src"
+	printf '[TestYandex]\ntype = yandex\ntoken = {"access_token":"%s","token_type":"OAuth","refresh_token":"unused","expiry":"2099-01-01T00:00:00Z"}\n' "$TOKEN" >"$work/fstests.conf"
+	for pkg in ${RCLONE_FSTESTS_PKGS:-backend/yandex fs/operations fs/sync}; do
+		log=$work/logs/fstests-${pkg//\//-}.log
+		echo "compat: go test ./$pkg -remote TestYandex: (rclone $RCLONE_FSTESTS)" >&2
+		(cd "$work/rclone-src" && RCLONE_CONFIG=$work/fstests.conf SSL_CERT_FILE=$ca GOFLAGS= \
+			go test "./$pkg/" -remote TestYandex: -v -timeout 25m) >"$log" 2>&1
+		np=$(grep -cE '^\s*--- PASS' "$log") ns=$(grep -cE '^\s*--- SKIP' "$log")
+		# A failing parent test is listed too; report only the leaves.
+		grep -E '^\s*--- FAIL' "$log" | awk '{print $3}' | sort >"$work/fails"
+		leaves=$(awk '{a[NR]=$0; n=NR} END{for(i=1;i<=n;i++){leaf=1; for(j=1;j<=n;j++) if(index(a[j], a[i] "/")==1) leaf=0; if(leaf) print a[i]}}' "$work/fails")
+		nf=$(echo $leaves | wc -w)
+		if [ "$nf" = 0 ] && grep -q '^ok' "$log"; then
+			printf 'PASS\trclone fstests\t%s\t%s\t%s passed, %s skipped\n' "$RCLONE_FSTESTS" "$pkg" "$np" "$ns" >>"$results"
+		else
+			printf 'FAIL\trclone fstests\t%s\t%s\t%s passed, %s failed, %s skipped; failing: %s (log %s)\n' \
+				"$RCLONE_FSTESTS" "$pkg" "$np" "$nf" "$ns" "$(echo $leaves)" "$(basename "$log")" >>"$results"
+		fi
+		tail -n1 "$results" | cut -f1-4 >&2
+	done
 fi
 
 # --- rclone under injected faults -------------------------------------------------------------
