@@ -23,7 +23,7 @@ ORIGIN=$(head -n 1 "$DEMO/emulator.out")
 echo "  emulator at $ORIGIN"
 
 export YASYNCD_API_URL=$ORIGIN YASYNCD_OAUTH_URL=$ORIGIN YASYNCD_TOKEN=demo-token
-export YASYNCD_REMOTE_DIR=disk:/Sync YASYNCD_LOG_LEVEL=warn
+export YASYNCD_REMOTE_DIR=disk:/Sync YASYNCD_LOG_LEVEL=info YASYNCD_LOG_FORMAT=console
 # sync NAME: one two-way pass of computer NAME, with its own folder and state.
 sync() {
   echo "  \$ yasyncd --once    (on $1)"
