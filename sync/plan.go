@@ -97,9 +97,9 @@ func (p *Plan) Write(w io.Writer) {
 func (j *Job) String() string {
 	switch j.Op {
 	case OpUpload:
-		return fmt.Sprintf("upload %s (%s)", j.LocalPath, formatBytes(j.Size))
+		return fmt.Sprintf("upload %s (%s)", j.LocalPath, FormatBytes(j.Size))
 	case OpDownload:
-		return fmt.Sprintf("download %s (%s)", j.RemotePath, formatBytes(j.Size))
+		return fmt.Sprintf("download %s (%s)", j.RemotePath, FormatBytes(j.Size))
 	case OpMkdirLocal:
 		return "mkdir local " + j.LocalPath
 	case OpMkdirRemote:
@@ -120,7 +120,8 @@ func (j *Job) String() string {
 	return string(j.Op) + " " + j.Key
 }
 
-func formatBytes(n int64) string {
+// FormatBytes formats a size in IEC units ("1.5 MiB"), as the Disk's own apps show sizes.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

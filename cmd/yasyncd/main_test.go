@@ -395,8 +395,8 @@ func TestStatusSocket(t *testing.T) {
 
 func TestSizeString(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
-		if got := sizeString(n); got != want {
-			t.Errorf("sizeString(%d) = %q, want %q", n, got, want)
+		if got := yasync.FormatBytes(n); got != want {
+			t.Errorf("yasync.FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -216,7 +216,7 @@ func (a *app) summarize(rep *yasync.Report, log *zap.Logger, seen map[yasync.Ski
 	}
 	w := a.stderr
 	fmt.Fprintf(w, "%d uploaded (%s), %d downloaded (%s), %d moved, %d deleted, %d conflicts, %d failed\n",
-		rep.Uploaded, sizeString(rep.BytesUp), rep.Downloaded, sizeString(rep.BytesDown),
+		rep.Uploaded, yasync.FormatBytes(rep.BytesUp), rep.Downloaded, yasync.FormatBytes(rep.BytesDown),
 		rep.Moved, rep.Deleted, rep.Conflicts, len(rep.Failures))
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed  %s %s: %v\n", f.Op, f.Path, f.Err)

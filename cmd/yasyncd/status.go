@@ -19,6 +19,7 @@ import (
 
 	"github.com/yasyncd/yasyncd/internal/config"
 	"github.com/yasyncd/yasyncd/state"
+	yasync "github.com/yasyncd/yasyncd/sync"
 )
 
 // Files in the state directory (contract.md "Files").
@@ -329,7 +330,7 @@ func writeStatus(w io.Writer, r statusReport) {
 		fmt.Fprintln(w, "yasyncd is not running")
 	}
 	for _, t := range r.Transfers {
-		fmt.Fprintf(w, "  %sing %s: %s of %s\n", t.Direction, t.Path, sizeString(t.Bytes), sizeString(t.Size))
+		fmt.Fprintf(w, "  %sing %s: %s of %s\n", t.Direction, t.Path, yasync.FormatBytes(t.Bytes), yasync.FormatBytes(t.Size))
 	}
 	last := "never"
 	if r.LastSync != nil {
@@ -349,20 +350,6 @@ func writeStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "%s %d uploaded, %d downloaded, %d moved, %d deleted, %d conflicts, %d failed\n",
 		label, c.Uploaded, c.Downloaded, c.Moved, c.Deleted, c.Conflicts, c.Failed)
 	if r.Quota != nil {
-		fmt.Fprintf(w, "disk:        %s of %s used\n", sizeString(r.Quota.Used), sizeString(r.Quota.Total))
+		fmt.Fprintf(w, "disk:        %s of %s used\n", yasync.FormatBytes(r.Quota.Used), yasync.FormatBytes(r.Quota.Total))
 	}
-}
-
-// sizeString formats bytes in IEC units, as the Disk's own apps do.
-func sizeString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
