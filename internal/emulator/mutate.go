@@ -145,7 +145,6 @@ func (s *Server) copyOrMove(w http.ResponseWriter, r *http.Request, move bool) {
 	s.lockTree()
 	s.ensureAppDir(q, "from", "path")
 	src := s.lookup(from)
-	var op *operation
 	switch {
 	case src == nil || from.isRoot():
 		e = errNotFound()
@@ -161,15 +160,24 @@ func (s *Server) copyOrMove(w http.ResponseWriter, r *http.Request, move bool) {
 			e = errLocked()
 		}
 	}
-	if e == nil {
-		apply := func() bool {
-			if s.lookup(from) != src || s.checkTarget(to, sentTo, overwrite) != nil {
-				return false
-			}
-			s.place(src, from, to, move)
-			return true
+	apply := func() bool {
+		if s.lookup(from) != src || s.checkTarget(to, sentTo, overwrite) != nil {
+			return false
 		}
-		if hasChildren(src) || boolParam(q, "force_async") {
+		s.place(src, from, to, move)
+		return true
+	}
+	s.finishPlacement(w, r, q, e, src, apply, from, to)
+}
+
+// finishPlacement applies a copy, move or restore at once, or as an asynchronous operation
+// when it carries a folder with children or force_async was asked for (§5.2, §9.9), and
+// answers 201 with the destination, 202 with the operation, or the error. Called with
+// s.mu held; it unlocks it.
+func (s *Server) finishPlacement(w http.ResponseWriter, r *http.Request, q url.Values, e *apiError, n *node, apply func() bool, from, to rpath) {
+	var op *operation
+	if e == nil {
+		if hasChildren(n) || boolParam(q, "force_async") {
 			op = s.startAsync(apply, from, to)
 		} else {
 			apply()
@@ -300,7 +308,6 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 	overwrite := boolParam(q, "overwrite")
 	s.lockTree()
 	n := s.lookup(p)
-	var op *operation
 	var to rpath
 	if n == nil || len(p.segs) != 1 {
 		e = errNotFound()
@@ -321,40 +328,25 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if e == nil {
-		apply := func() bool {
-			if s.lookup(p) != n || (s.lookup(to) != nil && !overwrite) {
-				return false
-			}
-			parent := s.mkdirAll(to.parent())
-			if parent == nil {
-				return false
-			}
-			if old := s.lookup(to); old != nil {
-				s.detach(old)
-				s.destroy(old)
-			}
-			s.detach(n)
-			n.name, n.origName, n.originPath, n.deleted = to.name(), "", "", time.Time{}
-			n.revision = s.nextRevision()
-			s.attach(parent, n)
-			return true
+	apply := func() bool {
+		if s.lookup(p) != n || (s.lookup(to) != nil && !overwrite) {
+			return false
 		}
-		if hasChildren(n) || boolParam(q, "force_async") {
-			op = s.startAsync(apply, p, to)
-		} else {
-			apply()
+		parent := s.mkdirAll(to.parent())
+		if parent == nil {
+			return false
 		}
+		if old := s.lookup(to); old != nil {
+			s.detach(old)
+			s.destroy(old)
+		}
+		s.detach(n)
+		n.name, n.origName, n.originPath, n.deleted = to.name(), "", "", time.Time{}
+		n.revision = s.nextRevision()
+		s.attach(parent, n)
+		return true
 	}
-	s.mu.Unlock()
-	switch {
-	case e != nil:
-		writeAPIError(w, e)
-	case op != nil:
-		respond(w, r, http.StatusAccepted, s.operationHref(op.id))
-	default:
-		respond(w, r, http.StatusCreated, s.resourceHref(to))
-	}
+	s.finishPlacement(w, r, q, e, n, apply, p, to)
 }
 
 func containsSlash(s string) bool {
