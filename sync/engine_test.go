@@ -487,11 +487,9 @@ func TestCaseInsensitiveCollision(t *testing.T) {
 	}
 }
 
+// A 50 MiB file goes up and comes back down byte for byte (streamed, hashed on the way).
 func TestLargeFile(t *testing.T) {
-	size := 12 << 20
-	if os.Getenv("YASYNCD_FULL") != "" {
-		size = 50 << 20
-	}
+	const size = 50 << 20
 	w := newWorld(t, emulator.Options{DataDir: t.TempDir()})
 	data := make([]byte, size)
 	if _, err := rand.Read(data); err != nil {
