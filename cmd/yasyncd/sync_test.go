@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/yasyncd/yasyncd/auth"
 	"github.com/yasyncd/yasyncd/client"
 	"github.com/yasyncd/yasyncd/internal/emulator"
 	"github.com/yasyncd/yasyncd/state"
@@ -608,5 +612,76 @@ func TestDaemonIdleOnlyProbesRevision(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(env["YASYNCD_LOCAL_DIR"], "b.txt")); got != "b" {
 		t.Fatalf("b.txt = %q", got)
+	}
+}
+
+// A refresh refused with invalid_grant stops transfers without deleting anything, shows
+// auth_required in the status, keeps the daemon running, and a new login lets it go on.
+func TestDaemonLoginRequiredThenNewLogin(t *testing.T) {
+	srv := emulator.NewServer(t)
+	env := emuEnv(t, srv)
+	delete(env, "YASYNCD_TOKEN")
+	env["YASYNCD_CLIENT_ID"] = "app"
+	env["YASYNCD_CLIENT_SECRET"] = "secret"
+	env["YASYNCD_POLL_INTERVAL"] = "1s"
+	store := auth.NewStore(env["YASYNCD_STATE_DIR"])
+	saveToken := func(access, refresh string, expiry time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(env["YASYNCD_STATE_DIR"], 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Save(&oauth2.Token{AccessToken: access, RefreshToken: refresh, TokenType: "OAuth", Expiry: expiry}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A first pass with a good token syncs a file both ways.
+	access, refresh := srv.OAuth.IssueToken(time.Hour)
+	saveToken(access, refresh, time.Now().Add(time.Hour))
+	writeFile(t, filepath.Join(env["YASYNCD_LOCAL_DIR"], "a.txt"), "a")
+	d := runDaemon(t, env)
+	if err := d.pass(t); err != nil {
+		t.Fatalf("first pass: %v", err)
+	}
+	// The user revokes the app: the access token dies with its refresh token, and the
+	// stored token is due for a refresh.
+	srv.OAuth.Revoke(access)
+	saveToken(access, refresh, time.Now().Add(-time.Minute))
+	if err := srv.PutFile("disk:/Sync/b.txt", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := d.pass(t)
+		if err != nil && errors.Is(err, auth.ErrLoginRequired) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no login-required pass; last error %v", err)
+		}
+	}
+	r := runCmd(context.Background(), env, nil, "status", "--json")
+	m := checkStatusJSON(t, r.stdout)
+	if m["running"] != true || m["state"] != "auth_required" || !strings.Contains(fmt.Sprint(m["last_error"]), "auth login") {
+		t.Errorf("status while login is required: %v", m)
+	}
+	if got := readFile(t, filepath.Join(env["YASYNCD_LOCAL_DIR"], "a.txt")); got != "a" {
+		t.Errorf("a.txt = %q while login is required", got)
+	}
+	if _, ok := srv.Stat("disk:/Sync/a.txt"); !ok {
+		t.Error("a.txt deleted from the Disk while login is required")
+	}
+	// `yasyncd auth login` writes a new token.json; the running daemon picks it up.
+	access, refresh = srv.OAuth.IssueToken(time.Hour)
+	saveToken(access, refresh, time.Now().Add(time.Hour))
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		if err := d.pass(t); err == nil {
+			if _, err := os.Stat(filepath.Join(env["YASYNCD_LOCAL_DIR"], "b.txt")); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not pick up the new login")
+		}
 	}
 }
