@@ -16,7 +16,7 @@ import (
 )
 
 // fixtureDir holds the real response bodies the emulator's shapes are checked against.
-const fixtureDir = "../../../shared/docs/fixtures"
+const fixtureDir = "testdata/fixtures"
 
 // reply is a response read in full.
 type reply struct {
