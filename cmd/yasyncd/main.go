@@ -8,7 +8,8 @@
 //	1   try again later (some paths failed, network or server, another instance)
 //	2   bad usage or configuration
 //	3   needs the user (login, Disk full, a safety guard, root missing)
-//	130 interrupted by SIGINT (SIGTERM is a clean stop: 0)
+//	130 interrupted by SIGINT (SIGTERM is a clean stop of the daemon: 0; a --once pass it
+//	    cut short exits 1)
 package main
 
 import (
@@ -143,16 +144,21 @@ func (a *app) run(ctx context.Context, args []string, hooks *testHooks) int {
 	} else {
 		err = a.daemon(ctx, cfg, log, cl)
 	}
-	return a.finish(ctx, err, cfg)
+	return a.finish(ctx, err, cfg, cl.once)
 }
 
 // finish maps the end of a sync command to its exit code: a signal decides first, since a
-// pass cut short by Ctrl-C reports a context error that is not the user's problem.
-func (a *app) finish(ctx context.Context, err error, cfg *config.Config) int {
+// pass cut short by Ctrl-C reports a context error that is not the user's problem. SIGTERM
+// is a clean stop of the daemon (0); a --once pass it cut short did not bring both sides
+// in sync, so a script or timer hears "try again later" (1) rather than success.
+func (a *app) finish(ctx context.Context, err error, cfg *config.Config, once bool) int {
 	var sig *signalError
 	if errors.As(context.Cause(ctx), &sig) {
-		if sig.sig == os.Interrupt {
+		switch {
+		case sig.sig == os.Interrupt:
 			return exitInterrupted
+		case once && err != nil:
+			return exitRetry
 		}
 		return exitOK
 	}

@@ -685,3 +685,31 @@ func TestDaemonLoginRequiredThenNewLogin(t *testing.T) {
 		}
 	}
 }
+
+// SIGTERM during --once: the pass was cut short, so a script hears "try again later".
+func TestOnceSIGTERMMidPass(t *testing.T) {
+	srv := emulator.NewServer(t, emulator.Options{Latency: 100 * time.Millisecond})
+	env := emuEnv(t, srv)
+	for i := range 20 {
+		writeFile(t, filepath.Join(env["YASYNCD_LOCAL_DIR"], fmt.Sprintf("f%d.txt", i)), "x")
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- runCmd(ctx, env, fastHooks(), "--once") }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(srv.Requests()) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the pass never reached the Disk")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel(&signalError{syscall.SIGTERM})
+	select {
+	case r := <-done:
+		if r.code != exitRetry {
+			t.Fatalf("--once cut short by SIGTERM: exit %d, want %d\n%s", r.code, exitRetry, r.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("--once did not stop on SIGTERM")
+	}
+}
