@@ -51,9 +51,9 @@ Run flags:
   --force-delete  let the first pass through the mass-delete guard
   --full          list the whole Disk folder on the first pass even if nothing seems changed
 
-The daemon syncs, then waits for poll_interval, the full_scan schedule or SIGHUP (which
-starts a full pass at once), and repeats. SIGTERM stops it cleanly (exit 0), SIGINT too
-(exit 130).
+The daemon syncs, then waits for a local change (after settle), a change on the Disk
+(probed every poll_interval), the full_scan schedule or SIGHUP (which starts a full pass
+at once), and repeats. SIGTERM stops it cleanly (exit 0), SIGINT too (exit 130).
 
 `)
 	config.WriteHelp(w, getenv)
