@@ -1,6 +1,6 @@
 // Package emulator is an in-process Yandex Disk: the REST API v1, the Yandex OAuth server
 // (package yandexid, mounted on the same origin), and upload and download hosts, all served
-// from one 127.0.0.1 origin. Every test of yasyncd that talks to "the Disk" talks to it, so
+// from one 127.0.0.1 listener. Every test of yasyncd that talks to "the Disk" talks to it, so
 // it reproduces the service's awkward parts — asynchronous operations, locks, single-use
 // upload URLs, varying error key order, fields narrowing — rather than an idealised API.
 // Section numbers (§) refer to shared/docs/yandex-api.md; each behaviour has a test naming
@@ -18,6 +18,13 @@
 //     application/json with {message, description, error} in one of two key orders that
 //     alternate, Russian message, English description that echoes the path as sent; raw
 //     UTF-8, unescaped '&' in hrefs; times as 2024-07-10T16:47:49+00:00.
+//   - Links (§1.1, §1.6): every href — resource and operation links, upload and download
+//     links, Resource.file, the 302 Location to storage — is built on the origin the request
+//     came to: https when the connection is TLS or X-Forwarded-Proto says https, else http;
+//     the host from the Host header (the listen address when there is none). Behind a TLS
+//     front that keeps Host, a client asking https://cloud-api.yandex.net gets
+//     https://cloud-api.yandex.net links and can follow them; a request to srv.URL gets links
+//     on srv.URL.
 //   - Disk info (§2.1) with every key of fixtures/disk-info.json; revision is a global
 //     counter in microseconds since the epoch, strictly increasing on every change; each
 //     resource carries the revision of its own last change and folder revisions do not roll
@@ -36,11 +43,15 @@
 //     on a locked path; 507 when full; PUT with Content-Length or chunked, 201 and an empty
 //     body; single-use URLs (400 on reuse, §9.3) that expire after 30 minutes; 413 over
 //     MaxFileSize; md5, sha256 and size computed by the server; mime_type and media_type from
-//     the name; a chunked body cut short is stored truncated (§9.4).
-//   - Download (§4): a signed link on this origin shaped like the recorded ones (filename,
-//     fsize, etag… in the query; expires after 4 hours), 302 to a storage path that answers
-//     200 with the exact length and the file's type, or 206 for a Range; download-host errors
-//     are HTML. Links point at the file version they were made for.
+//     the name. A chunked body that ends properly is stored as sent, however short (§9.4: the
+//     server cannot tell what the client meant). A body that does not arrive whole — shorter
+//     than its Content-Length, or chunked with the connection gone before the terminating
+//     zero-length chunk — is not stored: the operation ends failed and the URL is used up
+//     (§3.2, §9.3).
+//   - Download (§4): a signed link on the request's origin shaped like the recorded ones
+//     (filename, fsize, etag… in the query; expires after 4 hours), 302 to a storage path
+//     that answers 200 with the exact length and the file's type, or 206 for a Range;
+//     download-host errors are HTML. Links point at the file version they were made for.
 //   - Changes (§5): mkdir with its three 409s; copy and move (201 for files and empty
 //     folders, 202 with an operation for non-empty folders or force_async; 409 exists, 409
 //     parent missing, 404 source missing, 400 for a folder into its own subtree); a move keeps
@@ -73,8 +84,9 @@
 //   - The app folder's "<name>_<app id>" renaming when the folder name is taken (§5.7).
 //   - A 204 carries no Content-Length: 0 header (net/http removes it, as RFC 9110 requires);
 //     the service sends one.
-//   - Operation links are always on the emulator's own scheme (the occasional http:// of
-//     §1.6 is not reproduced); failures are always spelled "failed", never "failure".
+//   - Separate upload and download hosts (§1.1): their links are on the API's origin.
+//   - Operation links are always on the request's scheme (the occasional http:// of §1.6 is
+//     not reproduced); failures are always spelled "failed", never "failure".
 //   - Copy with overwrite=true always works (rclone found it unreliable, §9.12).
 //   - Real concurrency effects such as partially visible folder copies: an asynchronous job
 //     applies atomically at its completion time.

@@ -31,7 +31,7 @@ func (s *Server) handleDownloadLink(w http.ResponseWriter, r *http.Request) {
 		if n.origName != "" {
 			name = n.origName
 		}
-		href = s.downloadURL(n, name)
+		href = s.downloadURL(s.originOf(r), n, name)
 	}
 	s.mu.Unlock()
 	if e != nil {
@@ -82,11 +82,16 @@ func (s *Server) handleDownloadRedirect(w http.ResponseWriter, r *http.Request) 
 		writeHTML(w, http.StatusNotFound)
 		return
 	}
-	exp := strconv.FormatInt(s.now().Add(storageTTL).Unix(), 16)
-	loc := s.URL + storagePrefix + s.sign("storage", t.blobID, exp, t.name) + "/" + exp + "/" + t.blobID + "?" + r.URL.RawQuery
-	w.Header().Set("Location", loc)
+	w.Header().Set("Location", s.storageURL(s.originOf(r), t, r.URL.RawQuery))
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusFound)
+}
+
+// storageURL is the short-lived storage link on o that a download link redirects to; it keeps
+// the download link's query, which carries the name and type to answer with.
+func (s *Server) storageURL(o origin, t signedTarget, rawQuery string) string {
+	exp := strconv.FormatInt(s.now().Add(storageTTL).Unix(), 16)
+	return string(o) + storagePrefix + s.sign("storage", t.blobID, exp, t.name) + "/" + exp + "/" + t.blobID + "?" + rawQuery
 }
 
 // §4.2 the storage node: 200 with the exact length and the file's type, 206 for a Range.

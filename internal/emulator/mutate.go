@@ -35,7 +35,7 @@ func (s *Server) handleMkdir(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, e)
 		return
 	}
-	respond(w, r, http.StatusCreated, s.resourceHref(p))
+	respond(w, r, http.StatusCreated, s.originOf(r).resourceHref(p))
 }
 
 func (s *Server) mkdir(p rpath, sent string) *apiError {
@@ -99,7 +99,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	case e != nil:
 		writeAPIError(w, e)
 	case op != nil:
-		respond(w, r, http.StatusAccepted, s.operationHref(op.id))
+		respond(w, r, http.StatusAccepted, s.originOf(r).operationHref(op.id))
 	default:
 		writeNoContent(w)
 	}
@@ -188,9 +188,9 @@ func (s *Server) finishPlacement(w http.ResponseWriter, r *http.Request, q url.V
 	case e != nil:
 		writeAPIError(w, e)
 	case op != nil:
-		respond(w, r, http.StatusAccepted, s.operationHref(op.id))
+		respond(w, r, http.StatusAccepted, s.originOf(r).operationHref(op.id))
 	default:
-		respond(w, r, http.StatusCreated, s.resourceHref(to))
+		respond(w, r, http.StatusCreated, s.originOf(r).resourceHref(to))
 	}
 }
 
@@ -280,7 +280,7 @@ func (s *Server) handleTrashDelete(w http.ResponseWriter, r *http.Request) {
 	case e != nil:
 		writeAPIError(w, e)
 	case op != nil:
-		respond(w, r, http.StatusAccepted, s.operationHref(op.id))
+		respond(w, r, http.StatusAccepted, s.originOf(r).operationHref(op.id))
 	default:
 		writeNoContent(w)
 	}
@@ -403,7 +403,7 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 			}
 			shown := *n
 			shown.props, shown.propsCleared = merged, len(merged) == 0
-			v = s.render(&shown, p, nil)
+			v = s.render(s.originOf(r), &shown, p, nil)
 			break
 		}
 		n.props = merged
@@ -412,7 +412,7 @@ func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
 		}
 		n.revision = s.nextRevision()
 		n.modified = s.now().Truncate(time.Second)
-		v = s.render(n, p, nil)
+		v = s.render(s.originOf(r), n, p, nil)
 	}
 	s.mu.Unlock()
 	if e != nil {

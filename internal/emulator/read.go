@@ -111,7 +111,7 @@ func (s *Server) handleGetResource(w http.ResponseWriter, r *http.Request) {
 			n := s.lookup(p)
 			var v object
 			if n != nil && !s.hiddenAfterUpload(n) {
-				v = s.render(n, p, &lp)
+				v = s.render(s.originOf(r), n, p, &lp)
 			}
 			s.mu.Unlock()
 			if v == nil {
@@ -173,6 +173,7 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	media := mediaFilter(q)
+	o := s.originOf(r)
 	s.lockTree()
 	ns, ps := s.filesByID()
 	idx := make([]int, 0, len(ns))
@@ -183,7 +184,7 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	items := []any{}
 	for i := lp.offset; i < len(idx) && len(items) < lp.limit; i++ {
-		items = append(items, s.render(ns[idx[i]], ps[idx[i]], nil))
+		items = append(items, s.render(o, ns[idx[i]], ps[idx[i]], nil))
 	}
 	s.mu.Unlock()
 	respond(w, r, http.StatusOK, object{{"items", items}, {"limit", lp.limit}, {"offset", lp.offset}})
@@ -198,6 +199,7 @@ func (s *Server) handleLastUploaded(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	media := mediaFilter(q)
+	o := s.originOf(r)
 	s.lockTree()
 	ns, ps := s.allFiles()
 	idx := make([]int, 0, len(ns))
@@ -209,7 +211,7 @@ func (s *Server) handleLastUploaded(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(idx, func(a, b int) bool { return ns[idx[a]].uploadSeq > ns[idx[b]].uploadSeq })
 	items := []any{}
 	for i := 0; i < len(idx) && len(items) < lp.limit; i++ {
-		items = append(items, s.render(ns[idx[i]], ps[idx[i]], nil))
+		items = append(items, s.render(o, ns[idx[i]], ps[idx[i]], nil))
 	}
 	s.mu.Unlock()
 	respond(w, r, http.StatusOK, object{{"items", items}, {"limit", lp.limit}})
@@ -241,11 +243,11 @@ func (s *Server) handleTrashGet(w http.ResponseWriter, r *http.Request) {
 				{"created", fmtTime(n.created)},
 				{"modified", fmtTime(n.modified)},
 				{"origin_path", nil},
-				{"_embedded", s.renderList(n, p, lp)},
+				{"_embedded", s.renderList(s.originOf(r), n, p, lp)},
 				{"revision", n.revision},
 			}
 		} else {
-			v = s.render(n, p, &lp)
+			v = s.render(s.originOf(r), n, p, &lp)
 		}
 	}
 	s.mu.Unlock()

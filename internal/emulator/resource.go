@@ -25,39 +25,40 @@ type listParams struct {
 }
 
 // render builds the Resource object of §2.2 for n at p, in the key order of the recorded
-// responses. With embed, a folder gets its _embedded ResourceList.
-func (s *Server) render(n *node, p rpath, embed *listParams) object {
+// responses, with its download link on o. With embed, a folder gets its _embedded
+// ResourceList.
+func (s *Server) render(o origin, n *node, p rpath, embed *listParams) object {
 	ids := object{{"private_resource", n.resourceID}, {"public_resource", n.resourceID}}
 	name := p.name()
 	if n.origName != "" {
 		name = n.origName
 	}
-	var o object
+	var res object
 	if n.dir {
 		if embed != nil {
-			o = append(o, member{"_embedded", s.renderList(n, p, *embed)})
+			res = append(res, member{"_embedded", s.renderList(o, n, p, *embed)})
 		}
-		o = append(o,
+		res = append(res,
 			member{"name", name},
 			member{"exif", object{}},
 			member{"resource_id", n.resourceID})
 		if n.propsSet() {
-			o = append(o, member{"custom_properties", propsValue(n.props)})
+			res = append(res, member{"custom_properties", propsValue(n.props)})
 		}
-		o = append(o, member{"created", fmtTime(n.created)})
+		res = append(res, member{"created", fmtTime(n.created)})
 		if n.originPath != "" {
-			o = append(o, member{"deleted", fmtTime(n.deleted)}, member{"origin_path", n.originPath})
+			res = append(res, member{"deleted", fmtTime(n.deleted)}, member{"origin_path", n.originPath})
 		}
-		o = append(o,
+		res = append(res,
 			member{"modified", fmtTime(n.modified)},
 			member{"path", p.String()},
 			member{"comment_ids", ids},
 			member{"type", "dir"},
 			member{"revision", n.revision})
-		return o
+		return res
 	}
 	ti := typeOf(n.name)
-	o = object{
+	res = object{
 		{"antivirus_status", "clean"},
 		{"size", n.blob.size},
 		{"comment_ids", ids},
@@ -66,32 +67,32 @@ func (s *Server) render(n *node, p rpath, embed *listParams) object {
 		{"created", fmtTime(n.created)},
 	}
 	if n.originPath != "" {
-		o = append(o, member{"deleted", fmtTime(n.deleted)}, member{"origin_path", n.originPath})
+		res = append(res, member{"deleted", fmtTime(n.deleted)}, member{"origin_path", n.originPath})
 	}
-	o = append(o, member{"resource_id", n.resourceID})
+	res = append(res, member{"resource_id", n.resourceID})
 	if n.propsSet() {
-		o = append(o, member{"custom_properties", propsValue(n.props)})
+		res = append(res, member{"custom_properties", propsValue(n.props)})
 	}
-	o = append(o,
+	res = append(res,
 		member{"modified", fmtTime(n.modified)},
 		member{"mime_type", ti.mime},
-		member{"file", s.downloadURL(n, name)},
+		member{"file", s.downloadURL(o, n, name)},
 		member{"path", p.String()},
 		member{"media_type", ti.media},
 		member{"sha256", n.blob.sha256},
 		member{"type", "file"},
 		member{"md5", n.blob.md5},
 		member{"revision", n.revision})
-	return o
+	return res
 }
 
 // renderList builds the ResourceList of a folder: folders first, then files, whatever the
 // sort key (§2.3, §9.13).
-func (s *Server) renderList(n *node, p rpath, lp listParams) object {
+func (s *Server) renderList(o origin, n *node, p rpath, lp listParams) object {
 	kids := sortChildren(n, lp.sort)
 	items := []any{}
 	for i := lp.offset; i < len(kids) && len(items) < lp.limit; i++ {
-		items = append(items, s.render(kids[i], p.child(kids[i].name), nil))
+		items = append(items, s.render(o, kids[i], p.child(kids[i].name), nil))
 	}
 	return object{
 		{"sort", lp.sort},
@@ -161,8 +162,9 @@ func propsValue(p object) any {
 	return p
 }
 
-// Download URLs live on this origin under their own paths (§1.1, §4). They are signed rather
-// than stored, so listing 100k files does not grow server state.
+// Upload and download URLs live on the API's origin under their own paths (§1.1, §4).
+// Download URLs are signed rather than stored, so listing 100k files does not grow server
+// state.
 const (
 	downloadPrefix = "/disk/"
 	storagePrefix  = "/storage/"
@@ -177,9 +179,11 @@ func (s *Server) sign(parts ...string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// downloadURL builds a link shaped like the recorded ones (§4.1): /disk/<sig>/<hex expiry>/<id>
-// with uid, filename, disposition, content_type, fsize, media_type, etag (= md5) in the query.
-func (s *Server) downloadURL(n *node, name string) string {
+// downloadURL builds a link on o shaped like the recorded ones (§4.1):
+// /disk/<sig>/<hex expiry>/<id> with uid, filename, disposition, content_type, fsize,
+// media_type, etag (= md5) in the query. The signature does not cover the origin, so the link
+// works through any front that reaches this server.
+func (s *Server) downloadURL(o origin, n *node, name string) string {
 	exp := strconv.FormatInt(s.now().Add(downloadTTL).Unix(), 16)
 	ti := typeOf(name)
 	q := url.Values{}
@@ -197,20 +201,7 @@ func (s *Server) downloadURL(n *node, name string) string {
 	q.Set("tknv", "v2")
 	q.Set("etag", n.blob.md5)
 	sig := s.sign("disk", n.blob.id, exp, name)
-	return s.URL + downloadPrefix + sig + "/" + exp + "/" + n.blob.id + "?" + q.Encode()
-}
-
-// resourceHref is the Link to a resource returned by mkdir, copy, move and restore (§1.6).
-func (s *Server) resourceHref(p rpath) object {
-	return linkObject(s.URL + "/v1/disk/resources?" + url.Values{"path": {p.String()}}.Encode())
-}
-
-func (s *Server) operationHref(id string) object {
-	return linkObject(s.URL + "/v1/disk/operations/" + id)
-}
-
-func linkObject(href string) object {
-	return object{{"href", href}, {"method", "GET"}, {"templated", false}}
+	return string(o) + downloadPrefix + sig + "/" + exp + "/" + n.blob.id + "?" + q.Encode()
 }
 
 // parseList reads limit/offset/sort (§2.3). Bad values answer 400 FieldValidationError.

@@ -75,7 +75,8 @@ type Options struct {
 // Server is a running Yandex Disk emulator. Its exported methods are safe for concurrent use.
 type Server struct {
 	// URL is the origin the emulator serves, e.g. http://127.0.0.1:41234. The Disk API is
-	// under /v1/disk, OAuth at /authorize, /token, /device/code, /revoke_token.
+	// under /v1/disk, OAuth at /authorize, /token, /device/code, /revoke_token. Links in
+	// answers are on the origin each request came to, which is URL for requests sent to it.
 	URL string
 	// OAuth is the Yandex ID emulator mounted on the same origin.
 	OAuth *yandexid.Server
@@ -83,6 +84,7 @@ type Server struct {
 	opts   Options
 	t      testing.TB
 	appDir []string
+	addr   string // host:port of the listener, the host of links for requests without Host
 
 	mu         sync.Mutex // guards the Disk state below
 	disk       *node
@@ -190,7 +192,8 @@ func NewServer(t testing.TB, opts ...Options) *Server {
 
 // Start serves on ln in the background until Close or Shutdown. It sets URL and OAuth.
 func (s *Server) Start(ln net.Listener) {
-	s.URL = "http://" + ln.Addr().String()
+	s.addr = ln.Addr().String()
+	s.URL = "http://" + s.addr
 	s.OAuth = yandexid.New(yandexid.Options{
 		ClientID:     s.opts.ClientID,
 		ClientSecret: s.opts.ClientSecret,

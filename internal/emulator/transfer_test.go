@@ -85,8 +85,9 @@ func TestUpload(t *testing.T) {
 	}
 }
 
-// §3.2, §9.4, §9.21: a chunked body without Content-Length is accepted, and one cut short is
-// stored truncated; a body shorter than its Content-Length is not stored.
+// §3.2, §9.4, §9.21: a chunked body without Content-Length is accepted, and one that ends
+// properly is stored as sent however short it is, since the server cannot tell; a body shorter
+// than its Content-Length is not stored.
 func TestUploadChunkedAndTruncated(t *testing.T) {
 	s := NewServer(t)
 	link := uploadLink(t, s, "disk:/chunked.bin")
@@ -104,16 +105,16 @@ func TestUploadChunkedAndTruncated(t *testing.T) {
 		t.Errorf("chunked content %q", b)
 	}
 
-	// A chunked body whose connection ends before the last chunk.
-	link = uploadLink(t, s, "disk:/cut.bin")
+	// A chunked body with its terminating chunk, shorter than the client meant: stored (§9.4).
+	link = uploadLink(t, s, "disk:/short-chunked.bin")
 	u, _ := url.Parse(link["href"].(string))
-	rawPut(t, u, "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-	waitFor(t, func() bool { _, ok := s.Stat("/cut.bin"); return ok })
-	if b, _ := s.ReadFile("/cut.bin"); string(b) != "hello" {
-		t.Errorf("truncated chunked upload stored %q, want the 5 bytes received", b)
-	}
+	rawPut(t, u, "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+	waitFor(t, func() bool { return opStatus(t, s, link["operation_id"].(string)) != "in-progress" })
 	if st := opStatus(t, s, link["operation_id"].(string)); st != "success" {
-		t.Errorf("operation of a truncated chunked upload: %s", st)
+		t.Errorf("operation of a short, properly ended chunked upload: %s", st)
+	}
+	if b, _ := s.ReadFile("/short-chunked.bin"); string(b) != "hello" {
+		t.Errorf("short chunked upload stored %q, want the 5 bytes sent", b)
 	}
 
 	// A body shorter than its Content-Length is not stored; the URL is used up.
@@ -125,6 +126,43 @@ func TestUploadChunkedAndTruncated(t *testing.T) {
 		t.Error("a body shorter than Content-Length was stored")
 	}
 	mustStatus(t, callAuth(t, s, "PUT", link["href"].(string), nil, strings.NewReader("x"), ""), 400)
+}
+
+// §3.2, §9.3, §9.4: a chunked body whose connection ends before the terminating zero-length
+// chunk (the client's body reader failed, or it gave up) is not stored: the operation ends
+// failed, nothing appears at the path, no blob is left behind, and the URL is used up. Only a
+// properly ended chunked body is taken as the whole file (TestUploadChunkedAndTruncated).
+func TestUploadChunkedAborted(t *testing.T) {
+	fifty := strings.Repeat("x", 50)
+	for _, tc := range []struct{ name, body string }{
+		{"closed after a whole chunk", "32\r\n" + fifty + "\r\n"},
+		{"closed inside a chunk", "32\r\n" + fifty[:20]},
+		{"malformed chunk size", "32\r\n" + fifty + "\r\nzz\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := NewServer(t, Options{DataDir: dir})
+			link := uploadLink(t, s, "disk:/cut.bin")
+			opID := link["operation_id"].(string)
+			u, _ := url.Parse(link["href"].(string))
+			rawPut(t, u, "Transfer-Encoding: chunked\r\n\r\n"+tc.body)
+			waitFor(t, func() bool { return opStatus(t, s, opID) != "in-progress" })
+			if st := opStatus(t, s, opID); st != "failed" {
+				t.Errorf("operation of an aborted chunked upload: %s, want failed", st)
+			}
+			if e, ok := s.Stat("/cut.bin"); ok {
+				t.Errorf("aborted chunked upload stored %d bytes", e.Size)
+			}
+			wantError(t, call(t, s, "GET", "/v1/disk/resources", q("path", "disk:/cut.bin"), nil), 404, "DiskNotFoundError")
+			if used, _ := s.Usage(); used != 0 {
+				t.Errorf("used_space %d after an aborted upload", used)
+			}
+			if n, _ := filepathGlob(dir); n != 0 {
+				t.Errorf("%d blob files left by an aborted upload", n)
+			}
+			mustStatus(t, callAuth(t, s, "PUT", u.String(), nil, strings.NewReader(fifty), ""), 400) // §9.3
+		})
+	}
 }
 
 // rawPut writes a PUT with the given headers and body, then closes the connection.

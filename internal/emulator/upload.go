@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func (s *Server) handleUploadLink(w http.ResponseWriter, r *http.Request) {
 	}
 	respond(w, r, http.StatusOK, object{
 		{"operation_id", op.id},
-		{"href", s.URL + uploadPrefix + key},
+		{"href", string(s.originOf(r)) + uploadPrefix + key},
 		{"method", "PUT"},
 		{"templated", false},
 	})
@@ -135,14 +134,14 @@ func (s *Server) handleUploadPut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		// §9.4: a chunked body cut short is stored as received. A body shorter than its
-		// Content-Length is not.
-		if r.ContentLength >= 0 || !errors.Is(err, io.ErrUnexpectedEOF) || b == nil {
-			s.discardBlob(b)
-			s.logf("emulator: upload body: %v", err)
-			fail(http.StatusBadRequest)
-			return
-		}
+		// The body did not arrive whole: shorter than its Content-Length, or chunked with the
+		// connection gone before the terminating zero-length chunk (the client's reader failed
+		// or it gave up). Nothing is stored and the URL stays used up (§9.3). Only a chunked
+		// body that ends properly counts as the whole file, however short (§9.4).
+		s.discardBlob(b)
+		s.logf("emulator: upload body: %v", err)
+		fail(http.StatusBadRequest)
+		return
 	}
 	s.lockTree()
 	e := s.checkUpload(u.p, u.sent, u.overwrite)
@@ -227,7 +226,7 @@ func (s *Server) handleUploadFromURL(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, e)
 		return
 	}
-	respond(w, r, http.StatusAccepted, s.operationHref(op.id))
+	respond(w, r, http.StatusAccepted, s.originOf(r).operationHref(op.id))
 }
 
 // burnUpload marks an upload URL used and its operation failed, as after a failed PUT.
