@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var seedFlag = flag.Int64("seed", 0, "replay one random sequence (TestRandomSequences) or fix the kill points (TestCrashKill); also YASYNCD_SEED")
+var seedFlag = flag.Int64("seed", 0, "replay one random sequence (TestRandomSequences), or fix the kill points (TestCrashKill) and the data (TestFaultyServer); also YASYNCD_SEED")
 
 // baseSeed returns the seed of this run and whether the user fixed it.
 func baseSeed() (int64, bool) {
