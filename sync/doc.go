@@ -28,7 +28,9 @@
 //     conflict policies. Jobs are ordered so that every job's dependencies come first:
 //     deletes inside a moved folder before the move, then everything in key order
 //     (parents before children), then the jobs that remove whole folders, after the
-//     moves that take something out of them.
+//     moves that take something out of them. A rename inside a renamed folder is found
+//     against the base the folder's move re-keyed and is one more move that waits for it;
+//     when its key sorts before the folder's, the jobs are reordered (depsFirst).
 //  4. Guards (run.go), then the executor (exec.go): a bounded pool of workers; a job waits
 //     only for the jobs it depends on (its parent folder's mkdir or move, a conflict's
 //     rename).
@@ -51,8 +53,11 @@
 // either seen as done (both sides equal: recorded) or re-planned. Two steps need more:
 // a journalled move found done on its side is replayed in the base (planner.replayMoves),
 // and a conflict's rename keeps its record until the path that lost its name is written
-// again, so neither half-done step looks like a user's rename. Downloads go through
-// .yasyncd/tmp/ and are renamed into place, so a real path never holds partial bytes.
+// again, so neither half-done step looks like a user's rename. A move whose paths a later
+// move of the same plan moves on (a rename inside a renamed folder) records their base at
+// the path in between, so after a crash between the two the next pass finds the second
+// rename again. Downloads go through .yasyncd/tmp/ and are renamed into place, so a real
+// path never holds partial bytes.
 //
 // # Caveats
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ type Job struct {
 	fromKey     string // a move's source key
 	done        chan struct{}
 	err         error
+
+	// after are the moves whose result this move moves again (a file renamed inside a
+	// renamed folder): they run first, and they record the base at the path in between,
+	// so a crash between the two leaves a base that the next pass sees as one rename.
+	after []*Job
 }
 
 // Plan is what a pass will do.
@@ -169,6 +175,9 @@ type planner struct {
 	// late are jobs that remove a whole folder: scheduled after everything else, and
 	// after the moves that take something out of that folder.
 	late []*Job
+	// nested: some move waits for an earlier move (see Job.after), so key order may not
+	// put every job after the jobs it waits for.
+	nested bool
 }
 
 func newPlanner(o *Options, sc *scan) *planner {
@@ -193,7 +202,10 @@ func (p *planner) build() *Plan {
 	p.merge()
 	if len(p.sc.base) > 0 {
 		p.replayMoves()
-		p.findMoves(true)
+		// Folders first, outermost first: each round detects the renames inside the
+		// folders the previous one moved (against the re-keyed base), until none is left.
+		for p.findMoves(true) {
+		}
 		p.findMoves(false)
 	}
 	p.decide()
@@ -431,7 +443,12 @@ func (p *planner) remotePathOf(key string) string {
 // and md5, when that pair is unique). A remote rename: the same with resource_id.
 // A move is detected only when the other side still has the source: a move against a
 // delete is then a delete plus a new path, so the moved file survives.
-func (p *planner) findMoves(dirs bool) {
+//
+// A source may be a path that an earlier move re-keyed (a file renamed inside a renamed
+// folder): it is then matched against the re-keyed base exactly like any other, and its
+// move waits for the earlier one (rekey). It reports whether it found a move; folders
+// are searched again until it finds none, so renames nest to any depth.
+func (p *planner) findMoves(dirs bool) bool {
 	type cand struct{ src, dst []*node }
 	localByInode := map[uint64][]*node{}
 	remoteByID := map[string][]*node{}
@@ -447,7 +464,7 @@ func (p *planner) findMoves(dirs bool) {
 			continue
 		}
 		switch {
-		case n.B != nil && n.B.Dir == dirs && n.via == nil && n.L == nil && n.R != nil && n.R.Dir == dirs && n.R.via == nil && allowLocal:
+		case n.B != nil && n.B.Dir == dirs && n.L == nil && n.R != nil && n.R.Dir == dirs && n.R.via == nil && allowLocal:
 			lsrc = append(lsrc, n)
 			if !dirs {
 				c := localByHash[hashKey(n.B.Size, n.B.MD5)]
@@ -471,7 +488,7 @@ func (p *planner) findMoves(dirs bool) {
 			}
 		}
 		switch {
-		case n.B != nil && n.B.Dir == dirs && n.via == nil && n.R == nil && n.L != nil && n.L.Dir == dirs && !n.L.unstable && n.L.via == nil && allowRemote:
+		case n.B != nil && n.B.Dir == dirs && n.R == nil && n.L != nil && n.L.Dir == dirs && !n.L.unstable && n.L.via == nil && allowRemote:
 			rsrc = append(rsrc, n)
 			if !dirs {
 				c := remoteByHash[hashKey(n.B.Size, n.B.MD5)]
@@ -549,6 +566,7 @@ func (p *planner) findMoves(dirs bool) {
 	if changed {
 		p.compact()
 	}
+	return changed
 }
 
 // replayMoves finishes, in the base, the moves an interrupted pass made on one side but
@@ -646,14 +664,38 @@ func swapPrefix(p, oldPrefix, newPrefix string) string {
 // rekey applies one detected move from src to dst. local says the user renamed on the
 // local side (so the remote side moves). The base entries and the other side's items at
 // and below src move to dst's key; the job that performs the move is attached to them.
+// When an earlier move of this plan re-keyed some of them, the new move waits for it, and
+// the earlier move records their base where it leaves them (the path in between).
 func (p *planner) rekey(src, dst *node, local bool) bool {
 	subtree := p.subtree(src)
 	target := func(key string) string { return dst.Key + key[len(src.Key):] }
+	// after: the moves that re-keyed what this one moves again (a rename inside a renamed
+	// folder), or that put dst's items where they are.
+	var after []*Job
+	addAfter := func(m *Job) {
+		if m != nil && !slices.Contains(after, m) {
+			after = append(after, m)
+		}
+	}
 	for _, n := range subtree {
 		t := p.index[target(n.Key)]
-		if n.via != nil || (t != nil && t != dst && (t.B != nil || (local && t.R != nil) || (!local && t.L != nil))) {
+		if t != nil && t != dst && (t.B != nil || (local && t.R != nil) || (!local && t.L != nil)) {
 			return false // the target tree is not free: not a clean move
 		}
+		if n.via != nil && p.moveRoot[n.Key] == n.via {
+			return false // the target of another move: moved once only
+		}
+		addAfter(n.via)
+		if t != nil {
+			addAfter(t.via)
+		}
+	}
+	if waitsFor(after, dst.Key) {
+		// An earlier move puts its path below dst, so it would wait for this move's
+		// folder while this move waits for it: a folder moved into its own subfolder that
+		// had been moved out first. Not taken for a move: planned as before (the paths
+		// are transferred again, nothing is lost).
+		return false
 	}
 	var j *Job
 	var oldL, newL, oldR, newR string
@@ -676,6 +718,9 @@ func (p *planner) rekey(src, dst *node, local bool) bool {
 	if !j.Dir {
 		j.Size = src.B.Size
 	}
+	j.after = after
+	j.deps = append(j.deps, after...)
+	p.nested = p.nested || len(after) > 0
 	for _, n := range subtree {
 		key := target(n.Key)
 		t := p.index[key]
@@ -685,6 +730,11 @@ func (p *planner) rekey(src, dst *node, local bool) bool {
 			p.nodes = append(p.nodes, t)
 		}
 		if n.B != nil {
+			if n.via != nil {
+				// The earlier move records the base where it leaves the path; this one
+				// moves it on from there.
+				n.via.put = append(n.via.put, *n.B)
+			}
 			b := *n.B
 			j.forget = append(j.forget, b.Key)
 			b.Key = key
@@ -707,6 +757,17 @@ func (p *planner) rekey(src, dst *node, local bool) bool {
 	j.fromKey = src.Key
 	p.moveRoot[dst.Key] = j
 	return true
+}
+
+// waitsFor reports whether one of the moves, or a move they wait for, puts its path at
+// or below key: a job there waits for the job that makes key's folder exist.
+func waitsFor(moves []*Job, key string) bool {
+	for _, m := range moves {
+		if m.Key == key || strings.HasPrefix(m.Key, key+"/") || waitsFor(m.after, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // decide runs the reconciler on every node, children before parents, and enforces the
@@ -867,6 +928,38 @@ func (p *planner) schedule() {
 		}
 		p.add(j)
 	}
+	if p.nested {
+		p.plan.Jobs = depsFirst(p.plan.Jobs)
+	}
+}
+
+// depsFirst reorders jobs so that each comes after the jobs it depends on (the executor
+// needs that to never deadlock), keeping the key order otherwise. Key order alone is
+// not enough when a move moves again what another move re-keyed: a file renamed out of
+// a renamed folder to a key that sorts before the folder's new key.
+func depsFirst(jobs []*Job) []*Job {
+	const pending, visiting, placed = 1, 2, 3
+	mark := make(map[*Job]int8, len(jobs)) // 0: not in this plan
+	for _, j := range jobs {
+		mark[j] = pending
+	}
+	out := make([]*Job, 0, len(jobs))
+	var visit func(j *Job)
+	visit = func(j *Job) {
+		if mark[j] != pending {
+			return // placed, not in the plan, or a cycle (which the planner never makes)
+		}
+		mark[j] = visiting
+		for _, d := range j.deps {
+			visit(d)
+		}
+		mark[j] = placed
+		out = append(out, j)
+	}
+	for _, j := range jobs {
+		visit(j)
+	}
+	return out
 }
 
 // countDelete counts one file lost to a delete on the side that op changes (a download
@@ -897,6 +990,12 @@ func (p *planner) preMoveDeletes() map[*node]bool {
 			}
 			continue
 		}
+		localDel := n.act == ActDeleteLocal && via.Op == OpMoveLocal
+		if dir := localDel && n.L.Dir || n.act == ActDeleteRemote && via.Op == OpMoveRemote && n.R.Dir; dir && p.movesOutOf(n.Key, localDel) {
+			// A later move takes something out of this folder (a rename inside a renamed
+			// folder): the folder goes after it, at its new path, as a late job.
+			continue
+		}
 		var j *Job
 		switch {
 		case n.act == ActDeleteRemote && via.Op == OpMoveRemote:
@@ -910,6 +1009,9 @@ func (p *planner) preMoveDeletes() map[*node]bool {
 		default:
 			continue
 		}
+		// The old path exists once the moves before via have run (a delete inside a
+		// folder renamed twice, or inside a renamed folder's renamed subfolder).
+		j.deps = append(j.deps, via.after...)
 		pre[n] = true
 		if n.B != nil {
 			j.forget = append(j.forget, oldKey)
@@ -924,6 +1026,17 @@ func (p *planner) preMoveDeletes() map[*node]bool {
 		p.add(j)
 	}
 	return pre
+}
+
+// movesOutOf reports whether a move on that side (local: a local rename) takes a path
+// out from below key.
+func (p *planner) movesOutOf(key string, local bool) bool {
+	for _, m := range p.moveRoot {
+		if (m.Op == OpMoveLocal) == local && strings.HasPrefix(m.fromKey, key+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (it *localItem) pathOr(alt string) string {

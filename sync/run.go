@@ -74,7 +74,7 @@ func (e *Engine) RunOnce(ctx context.Context) (*Report, error) {
 	}
 
 	sc := &scan{}
-	if err := e.loadBase(fresh, sc); err != nil {
+	if err := e.loadBase(fresh, n, sc); err != nil {
 		return rep, fmt.Errorf("read state: %w", err)
 	}
 	if err := e.scanLocal(ctx, sc, rootExists, force); err != nil {

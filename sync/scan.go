@@ -103,11 +103,13 @@ type scan struct {
 }
 
 // loadBase reads the state sorted by key. With fresh (first sync or --resync) the base is
-// empty: both sides count as having been empty, so nothing is ever deleted.
-func (e *Engine) loadBase(fresh bool, sc *scan) error {
+// empty: both sides count as having been empty, so nothing is ever deleted. n is the
+// state's number of entries (State.Len), to size the base in one allocation.
+func (e *Engine) loadBase(fresh bool, n int, sc *scan) error {
 	if fresh {
 		return nil
 	}
+	sc.base = make([]state.Entry, 0, n)
 	cache := map[string]bool{}
 	return e.o.State.ForEach(func(en state.Entry) error {
 		if e.excludedPath(en.LocalPath, en.Dir, cache) {
@@ -169,6 +171,7 @@ func (e *Engine) scanLocal(ctx context.Context, sc *scan, rootExists bool, force
 		return nil
 	}
 	excludedDirs := map[string]bool{}
+	sc.local = make([]localItem, 0, len(sc.base)) // a quiet pass lists what the base holds
 	err := e.o.Local.Walk(ctx, func(le LocalEntry) error {
 		if underAny(le.Path, excludedDirs) {
 			return nil
@@ -257,6 +260,7 @@ func (e *Engine) scanRemote(ctx context.Context, sc *scan, fresh, forceList bool
 		return fmt.Errorf("remote revision: %w", err)
 	}
 	sc.revision = rev0
+	sc.remote = make([]remoteItem, 0, len(sc.base)) // a quiet pass lists what the base holds
 	if !fresh && !forceList && !e.o.FullListing && e.o.ListingMaxAge > 0 {
 		cur, err := e.o.State.Cursor()
 		if err != nil {
