@@ -6,7 +6,7 @@
 # with a throwaway CA. It therefore needs root and a free port 443. See README.md.
 #
 # Environment:
-#   RCLONE_BINS   rclone binaries to test, space-separated (default: "rclone")
+#   RCLONE_BINS   rclone binaries to test, space-separated (default: "rclone"; empty: none)
 #   MANY          files in the paging folder; rclone lists 1000 per page (default: 1050)
 #   FAULT_RATE    if set (e.g. 0.05), also run rclone copy+check against -fault-rate FAULT_RATE
 #   RCLONE_FSTESTS  an rclone version (e.g. v1.75.1): also run that rclone's own integration
@@ -20,7 +20,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
-RCLONE_BINS=${RCLONE_BINS:-rclone}
+RCLONE_BINS=${RCLONE_BINS-rclone}
 MANY=${MANY:-1050}
 TOKEN=compat-token
 HOSTS_MARK='# yasyncd-compat'
@@ -445,13 +445,23 @@ async function step(op, fn) {
   });
   await step('download exactly as the ya-disk README shows (https.get on href)', async () => {
     const { href } = await yd.download.link(token, `${root}/many/f02.txt`);
-    const res = await new Promise((resolve, reject) => {
-      try { https.get(href, resolve).on('error', reject); }
+    const get = (u) => new Promise((resolve, reject) => {
+      try { https.get(u, resolve).on('error', reject); }
       catch (e) { reject(e); }
     });
-    res.resume();
-    // The README pipes the body; the real service answers 302 here and follow-redirects goes on.
-    return [res.statusCode === 200 || res.statusCode === 302, `GET ${res.statusCode}`];
+    // The README gets https from follow-redirects, which follows the 302 to the storage node.
+    let res = await get(href);
+    const first = res.statusCode;
+    if ([301, 302, 303, 307, 308].includes(first)) {
+      res.resume();
+      res = await send('GET', new URL(res.headers.location, href).toString());
+    } else {
+      const chunks = [];
+      for await (const c of res) chunks.push(c);
+      res = { status: res.statusCode, body: Buffer.concat(chunks) };
+    }
+    const ok = res.status === 200 && md5(res.body) === md5(small['f02.txt']);
+    return [ok, `GET ${first}${first === res.status ? '' : ` then ${res.status}`}, md5 ${ok ? 'matches' : 'differs'}`];
   });
   await step('custom properties (PATCH, chunked JSON body, no Content-Type)', async () => {
     const r = await yd.meta.add(token, `${root}/many/f03.txt`, { owner: 'compat', n: 42 });
