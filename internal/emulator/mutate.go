@@ -71,7 +71,8 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	permanently := boolParam(q, "permanently")
 	s.lockTree()
 	n := s.lookup(p)
-	var op *operation
+	var apply func() bool
+	async := false
 	switch {
 	case n == nil:
 		e = errNotFound()
@@ -80,7 +81,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	case s.locked(p):
 		e = errLocked()
 	default:
-		apply := func() bool {
+		apply = func() bool {
 			if s.lookup(p) != n {
 				return false
 			}
@@ -88,7 +89,17 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		// §9.9: non-empty folders are always asynchronous.
-		if hasChildren(n) || boolParam(q, "force_async") {
+		async = hasChildren(n) || boolParam(q, "force_async")
+	}
+	s.finishRemoval(w, r, e, async, apply, p)
+}
+
+// finishRemoval applies a delete at once or as an asynchronous operation, and answers 204,
+// 202 with the operation, or the error (§5.3, §5.4). Called with s.mu held; it unlocks it.
+func (s *Server) finishRemoval(w http.ResponseWriter, r *http.Request, e *apiError, async bool, apply func() bool, p rpath) {
+	var op *operation
+	if e == nil {
+		if async {
 			op = s.startAsync(apply, p)
 		} else {
 			apply()
@@ -239,14 +250,15 @@ func (s *Server) handleTrashDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.lockTree()
 	n := s.lookup(p)
-	var op *operation
+	var apply func() bool
+	async := false
 	switch {
 	case n == nil:
 		e = errNotFound()
 	case s.locked(p):
 		e = errLocked()
 	default:
-		apply := func() bool {
+		apply = func() bool {
 			if p.isRoot() {
 				for _, c := range s.trash.sortedChildren() {
 					s.detach(c)
@@ -262,28 +274,15 @@ func (s *Server) handleTrashDelete(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		// One file or empty folder goes synchronously; more work is an operation (§5.4).
-		async := boolParam(q, "force_async")
+		async = boolParam(q, "force_async")
 		if p.isRoot() {
 			kids := n.sortedChildren()
 			async = async || len(kids) > 1 || len(kids) == 1 && hasChildren(kids[0])
 		} else {
 			async = async || hasChildren(n)
 		}
-		if async {
-			op = s.startAsync(apply, p)
-		} else {
-			apply()
-		}
 	}
-	s.mu.Unlock()
-	switch {
-	case e != nil:
-		writeAPIError(w, e)
-	case op != nil:
-		respond(w, r, http.StatusAccepted, s.originOf(r).operationHref(op.id))
-	default:
-		writeNoContent(w)
-	}
+	s.finishRemoval(w, r, e, async, apply, p)
 }
 
 // §5.4 PUT /v1/disk/trash/resources/restore — back to origin_path, optionally renamed. Only
